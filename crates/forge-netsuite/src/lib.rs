@@ -1,4 +1,8 @@
-//! STUB: The NetSuite connector: account ids, the TBA signer, the REST record client and NetSuite's errors.
-//!
-//! This crate is a placeholder so the workspace has its final shape; it is
-//! built by issue #3 and contains no functionality yet.
+//! The NetSuite connector: account ids and hosts, the TBA signer, the REST
+//! record client, and the mapping of NetSuite's errors to Forge's taxonomy.
+
+pub mod account;
+pub mod tba;
+
+pub use account::{AccountId, AccountKind, parse_base_url};
+pub use tba::{Credentials, SignInput, Signed, sign};
