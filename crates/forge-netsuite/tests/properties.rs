@@ -1,82 +1,15 @@
 //! Properties of the signer: it agrees with an independent OAuth 1.0a
-//! implementation (oauth1-request, given a small HMAC-SHA256 method here),
+//! implementation (oauth1-request with a small HMAC-SHA256 method, in `common`),
 //! parameter order and `+`/`%20` do not matter, repeated names sort by value,
 //! and no input makes it panic.
 
-use std::fmt::{Display, Write as _};
-use std::num::NonZeroU64;
-use std::sync::{Arc, Mutex};
+mod common;
 
-use base64::Engine;
+use common::{oracle_sign, pct};
 use forge_netsuite::tba::{Credentials, SignInput, Signed, sign};
 use forge_netsuite::{AccountId, parse_base_url};
-use hmac::{Hmac, KeyInit, Mac};
-use oauth::signature_method::{Sign, SignatureMethod};
-use oauth1_request as oauth;
 use proptest::prelude::*;
-use sha2::Sha256;
 use url::Url;
-
-/// RFC 3986 percent-encoding written out byte by byte, so the oracle shares
-/// no code with the signer.
-fn pct(input: &str) -> String {
-    let mut out = String::new();
-    for byte in input.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            write!(out, "%{byte:02X}").unwrap();
-        }
-    }
-    out
-}
-
-/// What the oracle saw: the base string and the raw base64 signature.
-type Seen = Arc<Mutex<Option<(String, String)>>>;
-
-#[derive(Clone)]
-struct OracleHmacSha256(Seen);
-
-struct Recorder {
-    key: String,
-    base: String,
-    seen: Seen,
-}
-
-impl SignatureMethod for OracleHmacSha256 {
-    type Sign = Recorder;
-    fn sign_with(self, client_secret: &str, token_secret: Option<&str>) -> Recorder {
-        let key = format!("{}&{}", pct(client_secret), pct(token_secret.unwrap_or_default()));
-        Recorder { key, base: String::new(), seen: self.0 }
-    }
-}
-
-impl Sign for Recorder {
-    type Signature = String;
-    fn get_signature_method_name(&self) -> &'static str {
-        "HMAC-SHA256"
-    }
-    fn request_method(&mut self, method: &str) {
-        write!(self.base, "{method}&").unwrap();
-    }
-    fn uri<T: Display>(&mut self, uri: T) {
-        write!(self.base, "{uri}&").unwrap();
-    }
-    fn parameter<V: Display>(&mut self, key: &str, value: V) {
-        write!(self.base, "{key}%3D{value}").unwrap();
-    }
-    fn delimiter(&mut self) {
-        self.base.push_str("%26");
-    }
-    fn end(self) -> String {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.as_bytes()).unwrap();
-        mac.update(self.base.as_bytes());
-        let signature =
-            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        *self.seen.lock().unwrap() = Some((self.base, signature.clone()));
-        pct(&signature)
-    }
-}
 
 struct Case {
     method: &'static str,
@@ -126,21 +59,16 @@ impl Case {
     }
 
     fn oracle(&self) -> (String, String) {
-        let seen = Seen::default();
-        let [ck, cs, tk, ts] = &self.secrets;
-        let mut builder = oauth::Builder::<_, _>::new(
-            oauth::Credentials::new(ck.as_str(), cs.as_str()),
-            OracleHmacSha256(seen.clone()),
-        );
-        builder
-            .token(oauth::Credentials::new(tk.as_str(), ts.as_str()))
-            .nonce(self.nonce.as_str())
-            .timestamp(NonZeroU64::new(self.timestamp))
-            .version(true);
-        let list: Vec<(&str, &str)> =
+        let params: Vec<(&str, &str)> =
             self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        builder.authorize(self.method, &self.base_uri, &oauth::ParameterList::new(list));
-        seen.lock().unwrap().take().unwrap()
+        oracle_sign(
+            self.method,
+            &self.base_uri,
+            &params,
+            &self.secrets,
+            &self.nonce,
+            self.timestamp,
+        )
     }
 }
 
