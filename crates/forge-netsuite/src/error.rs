@@ -279,7 +279,7 @@ pub fn map_transport(err: &reqwest::Error, sent: &Sent<'_>, timeout: Duration) -
         source = inner.source();
     }
     let message = if err.is_timeout() {
-        format!("NetSuite did not answer within {} s", timeout.as_secs())
+        format!("NetSuite did not answer within {timeout:?}")
     } else if err.is_connect() {
         format!("could not connect to NetSuite: {cause}")
     } else {

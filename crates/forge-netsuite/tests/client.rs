@@ -284,3 +284,23 @@ async fn an_unreachable_host_is_unavailable_and_retryable() {
     assert_eq!((err.kind(), err.is_retryable()), (ErrorKind::Unavailable, true));
     assert!(err.to_string().contains("could not connect"), "{err}");
 }
+
+#[tokio::test]
+async fn a_timeout_is_unavailable_and_says_how_long_it_waited() {
+    let server = server().await;
+    Mock::given(method("GET"))
+        .and(signed())
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    let mut config = NetSuiteConfig::new(AccountId::parse("1234567-sb1").unwrap());
+    config.base_url = Some(parse_base_url(&server.uri()).unwrap());
+    config.timeout = Duration::from_millis(200);
+    let [ck, cs, tk, ts] = secrets();
+    let netsuite =
+        NetSuite::new(config, Credentials::new(ck.into(), cs.into(), tk.into(), ts.into()))
+            .unwrap();
+    let err = netsuite.get(&key("A"), &Default::default()).await.unwrap_err();
+    assert_eq!((err.kind(), err.is_retryable()), (ErrorKind::Unavailable, true));
+    assert!(err.to_string().contains("did not answer within 200ms"), "{err}");
+}
