@@ -39,12 +39,7 @@ pub mod layers;
 pub mod matching;
 pub mod memory;
 pub mod record;
-mod rng;
-
-/// Compiles and runs the README's Rust examples as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
+pub mod rng;
 
 pub use connector::{
     Capabilities, CheckReport, ConfigSpec, Connector, DeleteOptions, DeleteOutcome, Descriptor,

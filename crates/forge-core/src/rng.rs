@@ -1,4 +1,5 @@
-//! A small seeded pseudo-random generator for jitter and fault injection.
+//! A small seeded pseudo-random generator for jitter and fault injection,
+//! shared by the layers here and by the NetSuite simulator.
 //!
 //! Not for secrets: nonces and keys come from the OS CSPRNG. This one exists
 //! so that a seed reproduces a run exactly, without pulling in a `rand`
@@ -7,23 +8,26 @@
 use std::hash::{BuildHasher, RandomState};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// SplitMix64: fast, statistically good enough for jitter, and tiny.
+/// SplitMix64: fast, statistically good enough for jitter and fault
+/// injection, and tiny. The same seed always gives the same sequence.
 #[derive(Debug, Clone)]
-pub(crate) struct SplitMix64(u64);
+pub struct SplitMix64(u64);
 
 impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
+    /// A generator that starts from `seed`.
+    pub fn new(seed: u64) -> Self {
         Self(seed)
     }
 
     /// A generator seeded from the process's hash randomness and the clock,
     /// for when no seed was asked for.
-    pub(crate) fn from_entropy() -> Self {
+    pub fn from_entropy() -> Self {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         Self(RandomState::new().hash_one(nanos))
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -32,12 +36,12 @@ impl SplitMix64 {
     }
 
     /// A uniform float in `[0, 1)`.
-    pub(crate) fn next_f64(&mut self) -> f64 {
+    pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// A uniform integer in `[0, bound]`.
-    pub(crate) fn up_to(&mut self, bound: u64) -> u64 {
+    pub fn up_to(&mut self, bound: u64) -> u64 {
         match bound.checked_add(1) {
             Some(n) => self.next_u64() % n,
             None => self.next_u64(),

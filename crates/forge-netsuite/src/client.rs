@@ -57,6 +57,13 @@ impl NetSuiteConfig {
             connect_timeout: Duration::from_secs(10),
         }
     }
+
+    /// Sends requests to `base_url` instead of the account's host (a proxy
+    /// or a simulator); the URL is checked by [`crate::parse_base_url`].
+    pub fn with_base_url(mut self, base_url: &str) -> Result<Self> {
+        self.base_url = Some(crate::account::parse_base_url(base_url)?);
+        Ok(self)
+    }
 }
 
 /// The NetSuite connector, authenticating with Token-Based Authentication.

@@ -80,6 +80,14 @@ impl Credentials {
     }
 }
 
+/// From the four secrets in the order NetSuite shows them: consumer key,
+/// consumer secret, token id, token secret.
+impl From<[String; 4]> for Credentials {
+    fn from([consumer_key, consumer_secret, token_id, token_secret]: [String; 4]) -> Self {
+        Self::new(consumer_key.into(), consumer_secret.into(), token_id.into(), token_secret.into())
+    }
+}
+
 impl Clone for Credentials {
     fn clone(&self) -> Self {
         let copy = |s: &SecretString| SecretString::from(s.expose_secret());
