@@ -55,6 +55,11 @@ pub struct Faults {
     pub corruption: Option<Corruption>,
     /// The share of upserts the corruption applies to.
     pub corruption_rate: f64,
+    /// Deletes report [`DeleteOutcome::Deleted`] and change nothing.
+    pub delete_does_nothing: bool,
+    /// An upsert of an existing record deletes it and creates a new one
+    /// (a new internal id): the duplicate a create-with-retries makes.
+    pub update_recreates: bool,
 }
 
 impl Default for Faults {
@@ -67,6 +72,8 @@ impl Default for Faults {
             lost_response_rate: 0.0,
             corruption: None,
             corruption_rate: 1.0,
+            delete_does_nothing: false,
+            update_recreates: false,
         }
     }
 }
@@ -166,6 +173,11 @@ impl<C: Connector> Connector for Faulty<C> {
         opts: &UpsertOptions,
     ) -> Result<WriteOutcome> {
         self.maybe_fail(Operation::Upsert)?;
+        if self.faults.update_recreates
+            && self.inner.get(key, &GetOptions::default()).await?.is_some()
+        {
+            self.inner.delete(key, &DeleteOptions::default()).await?;
+        }
         let corrupted = self.corrupt(fields);
         let result = self.inner.upsert(key, corrupted.as_ref().unwrap_or(fields), opts).await;
         self.maybe_lose(Operation::Upsert, result)
@@ -173,6 +185,9 @@ impl<C: Connector> Connector for Faulty<C> {
 
     async fn delete(&self, key: &RecordKey, opts: &DeleteOptions) -> Result<DeleteOutcome> {
         self.maybe_fail(Operation::Delete)?;
+        if self.faults.delete_does_nothing {
+            return Ok(DeleteOutcome::Deleted);
+        }
         let result = self.inner.delete(key, opts).await;
         self.maybe_lose(Operation::Delete, result)
     }
