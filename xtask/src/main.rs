@@ -4,9 +4,12 @@
 //! - `cargo xtask ci`: what CI runs (format check, clippy with warnings as
 //!   errors, the test suite).
 //! - `cargo xtask verify`: the full proof against the bundled NetSuite
-//!   simulator (arrives with issue #6).
+//!   simulator, through the real `forge` binary.
+//! - `cargo xtask verify --live NAME`: the proof against a stored connection
+//!   to a real account.
 
 mod tidy;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,21 +17,22 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  ci       format check, clippy (-D warnings), then the test suite: what .ci/run runs
-  verify   the full proof against the bundled NetSuite simulator";
+  ci                   format check, clippy (-D warnings), then the test suite: what .ci/run runs
+  verify               the full proof against the bundled NetSuite simulator
+  verify --live NAME   the full proof against stored connection NAME (a real account)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("verify") => {
-            eprintln!(
-                "xtask verify: the proof is not built yet: it needs the NetSuite connector, \
-                 the simulator, the store and forge-verify (issues #3 to #6).\n\
-                 hint: run the tests with `cargo test --workspace` meanwhile"
-            );
-            ExitCode::FAILURE
-        }
+        Some("verify") => match &args[1..] {
+            [] => verify::offline(),
+            [flag, name] if flag == "--live" => verify::live(name),
+            _ => {
+                eprintln!("xtask verify: expected no arguments, or --live NAME\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -69,11 +73,11 @@ fn ci() -> ExitCode {
 }
 
 /// The cargo that invoked us, so the same toolchain runs every step.
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 /// The workspace root.
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| ".".into(), Path::to_path_buf)
 }

@@ -15,7 +15,7 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use url::Url;
+pub use url::Url;
 
 use crate::account::AccountId;
 use crate::error::{Answer, NONEXISTENT_ID, Sent, map_error, map_transport};
