@@ -51,7 +51,8 @@ impl Simulator {
             stats: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             serving: AtomicUsize::new(0),
-            held: watch::Sender::new(false),
+            waiting_at_hold: AtomicUsize::new(0),
+            held: watch::Sender::new(Hold::Nothing),
             changed: watch::Sender::new(0),
             config,
         });
@@ -112,6 +113,24 @@ impl fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
+/// Which requests are held in flight (for tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Nothing,
+    Everything,
+    Writes,
+}
+
+impl Hold {
+    fn holds(self, method: &Method) -> bool {
+        match self {
+            Hold::Nothing => false,
+            Hold::Everything => true,
+            Hold::Writes => method != Method::GET,
+        }
+    }
+}
+
 /// What the simulator has seen.
 #[derive(Debug, Default)]
 struct Stats {
@@ -134,7 +153,8 @@ struct Shared {
     stats: Mutex<Stats>,
     in_flight: AtomicUsize,
     serving: AtomicUsize,
-    held: watch::Sender<bool>,
+    waiting_at_hold: AtomicUsize,
+    held: watch::Sender<Hold>,
     changed: watch::Sender<u64>,
 }
 
@@ -276,8 +296,13 @@ async fn judge(state: &Shared, request: Request) -> Response {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let mut held = state.held.subscribe();
-    let _ = held.wait_for(|held| !held).await;
+    if state.held.borrow().holds(&parts.method) {
+        state.waiting_at_hold.fetch_add(1, Ordering::SeqCst);
+        state.touch();
+        let _waiting = Leave(&state.waiting_at_hold, &state.changed);
+        let mut held = state.held.subscribe();
+        let _ = held.wait_for(|hold| !hold.holds(&parts.method)).await;
+    }
 
     let faults = &state.config.faults;
     let draw = state.roll();
@@ -503,6 +528,11 @@ impl SimHandle {
         self.state.serving.load(Ordering::SeqCst)
     }
 
+    /// Requests waiting at the hold gate now.
+    pub fn held(&self) -> usize {
+        self.state.waiting_at_hold.load(Ordering::SeqCst)
+    }
+
     /// Moves the simulator's clock to the machine's clock plus `secs`.
     pub fn set_clock_offset(&self, secs: i64) {
         self.state.clock_offset.store(secs, Ordering::SeqCst);
@@ -512,12 +542,18 @@ impl SimHandle {
     /// until [`SimHandle::release`]: for tests that need requests in flight
     /// at the same moment.
     pub fn hold(&self) {
-        self.state.held.send_replace(true);
+        self.state.held.send_replace(Hold::Everything);
+    }
+
+    /// Like [`SimHandle::hold`], but holds only writes (every method but
+    /// `GET`): a write can be caught in flight after its reads went through.
+    pub fn hold_writes(&self) {
+        self.state.held.send_replace(Hold::Writes);
     }
 
     /// Lets held requests go on.
     pub fn release(&self) {
-        self.state.held.send_replace(false);
+        self.state.held.send_replace(Hold::Nothing);
     }
 
     /// Waits until `condition` holds, re-checking whenever a request
