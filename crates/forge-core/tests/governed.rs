@@ -125,3 +125,25 @@ async fn lowering_the_cap_while_calls_are_out_holds_back_new_calls() {
     assert_eq!(governed.inner().peak(), 4);
     assert_eq!((governed.stats().in_flight, governed.stats().waiting), (0, 0));
 }
+
+#[tokio::test]
+async fn a_tolerance_ignores_occasional_rate_limits_but_not_overload() {
+    let config = GovernorConfig { tolerance: 0.2, ..GovernorConfig::new(8) };
+    let governed = Governed::new(Scripted::default(), config);
+    // One call in ten rejected: under the tolerance, the cap stays.
+    for round in 0..20 {
+        governed.inner().fail_times(Operation::Get, 1, ErrorKind::RateLimited);
+        governed.get(&key("a"), &Default::default()).await.unwrap_err();
+        for _ in 0..9 {
+            governed.get(&key("a"), &Default::default()).await.unwrap();
+        }
+        assert_eq!(governed.stats().cap, 8, "round {round}");
+    }
+    // Every call rejected: over the tolerance within a few calls.
+    governed.inner().fail_times(Operation::Get, 12, ErrorKind::RateLimited);
+    for _ in 0..12 {
+        governed.get(&key("a"), &Default::default()).await.unwrap_err();
+    }
+    assert!(governed.stats().cap < 8, "overload lowers the cap");
+    assert!(governed.stats().decreases >= 1);
+}

@@ -62,11 +62,12 @@ pub struct SimFaults {
     /// arrives while this many are being served gets 429
     /// `CONCURRENCY_LIMIT_EXCEEDED`.
     pub concurrency_limit: Option<usize>,
-    /// The share of authenticated requests answered 429 at random.
+    /// The share of authenticated requests answered 429 at random, at once
+    /// (without taking a concurrency slot or the latency).
     pub p429: f64,
-    /// The share answered 503 with an HTML maintenance page.
+    /// The share answered 503 with an HTML maintenance page, at once.
     pub p503: f64,
-    /// The share whose connection is dropped before anything is done.
+    /// The share whose connection is dropped at once, before anything is done.
     pub pdrop: f64,
     /// The share of writes that are applied and whose connection is then
     /// dropped before the answer ("response lost").

@@ -289,6 +289,19 @@ async fn judge(state: &Shared, request: Request) -> Response {
         });
     }
 
+    // Random rejections come at once, before a concurrency slot, as
+    // NetSuite's gateway and concurrency gate answer.
+    let faults = &state.config.faults;
+    let draw = state.roll();
+    if draw < faults.p429 {
+        return json_reply(too_many());
+    }
+    if draw < faults.p429 + faults.p503 {
+        return maintenance();
+    }
+    if draw < faults.p429 + faults.p503 + faults.pdrop {
+        return dropped();
+    }
     let Some(_slot) = state.take_slot() else {
         return json_reply(too_many());
     };
@@ -302,18 +315,6 @@ async fn judge(state: &Shared, request: Request) -> Response {
         let _waiting = Leave(&state.waiting_at_hold, &state.changed);
         let mut held = state.held.subscribe();
         let _ = held.wait_for(|hold| !hold.holds(&parts.method)).await;
-    }
-
-    let faults = &state.config.faults;
-    let draw = state.roll();
-    if draw < faults.p429 {
-        return json_reply(too_many());
-    }
-    if draw < faults.p429 + faults.p503 {
-        return maintenance();
-    }
-    if draw < faults.p429 + faults.p503 + faults.pdrop {
-        return dropped();
     }
 
     let Ok(bytes) = axum::body::to_bytes(Body::new(body), MAX_BODY).await else {

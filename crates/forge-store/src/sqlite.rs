@@ -420,10 +420,16 @@ impl Journal for SqliteJournal {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         self.run(move |db, connection| {
+            // A settle need not wait for the disk: if it is lost in a crash,
+            // the entry shows as unsettled and recovery finds the write
+            // complete. The next durable commit (any begin) flushes it.
+            db.execute_batch("PRAGMA synchronous=NORMAL")?;
             let changed = db.execute(
                 "UPDATE journal SET settled_at = ?1, settlement = ?2 WHERE id = ?3 AND connection = ?4 AND settled_at IS NULL",
                 params![now(), settlement, i64::try_from(id.0).unwrap_or(-1), connection],
-            )?;
+            );
+            db.execute_batch("PRAGMA synchronous=FULL")?;
+            let changed = changed?;
             if changed == 0 {
                 return Err(StoreError::io(
                     "could not settle a journal entry",

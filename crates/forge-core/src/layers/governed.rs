@@ -25,13 +25,25 @@ pub struct GovernorConfig {
     pub min_in_flight: usize,
     /// On a rate-limit error the cap is multiplied by this (in `(0, 1)`).
     pub decrease_factor: f64,
+    /// The share of calls that may be rate limited before the cap is
+    /// lowered, measured as an exponentially weighted average over about the
+    /// last 32 calls. 0 lowers the cap on every rate-limit signal; a little
+    /// tolerance (0.2) keeps an ERP that rejects a share of requests at
+    /// random from driving the cap down, while overload, which rejects most
+    /// requests, still lowers it at once.
+    pub tolerance: f64,
 }
 
 impl GovernorConfig {
     /// A cap of `max_in_flight` (at least 1), falling to 1 at the lowest,
     /// shrinking by a quarter on each rate-limit signal.
     pub fn new(max_in_flight: usize) -> Self {
-        Self { max_in_flight: max_in_flight.max(1), min_in_flight: 1, decrease_factor: 0.75 }
+        Self {
+            max_in_flight: max_in_flight.max(1),
+            min_in_flight: 1,
+            decrease_factor: 0.75,
+            tolerance: 0.0,
+        }
     }
 }
 
@@ -50,6 +62,9 @@ pub struct GovernorStats {
     pub decreases: u64,
 }
 
+/// The weight of one call in the rate-limited share (about the last 32 calls).
+const SHARE_WEIGHT: f64 = 1.0 / 32.0;
+
 /// Caps the calls in flight to an inner connector, and adapts the cap to what
 /// the ERP accepts: additive increase, multiplicative decrease.
 ///
@@ -59,7 +74,8 @@ pub struct GovernorStats {
 ///   `max(min_in_flight, ⌊cap × decrease_factor⌋)`, at most once per
 ///   "generation": calls started before the last decrease do not lower it
 ///   again, so one burst of rejections from an over-full pool shrinks the cap
-///   once, not once per rejected call.
+///   once, not once per rejected call. With a `tolerance`, only while the
+///   recent share of rate-limited calls exceeds it.
 /// - Each run of `cap` successful calls raises the cap by one, up to
 ///   `max_in_flight`.
 ///
@@ -84,6 +100,8 @@ struct State {
     owed: usize,
     generation: u64,
     successes: usize,
+    /// Exponentially weighted share of recent calls that were rate limited.
+    limited_share: f64,
     in_flight: usize,
     waiting: usize,
     peak_in_flight: usize,
@@ -130,6 +148,11 @@ impl Limiter {
             } else {
                 0.75
             },
+            tolerance: if config.tolerance.is_finite() {
+                config.tolerance.clamp(0.0, 1.0)
+            } else {
+                0.0
+            },
         };
         Self {
             semaphore: Semaphore::new(max),
@@ -138,6 +161,7 @@ impl Limiter {
                 owed: 0,
                 generation: 0,
                 successes: 0,
+                limited_share: 0.0,
                 in_flight: 0,
                 waiting: 0,
                 peak_in_flight: 0,
@@ -162,6 +186,7 @@ impl Limiter {
 
     fn on_success(&self) {
         let mut state = lock(&self.state);
+        state.limited_share *= 1.0 - SHARE_WEIGHT;
         state.successes += 1;
         if state.successes >= state.cap && state.cap < self.config.max_in_flight {
             state.cap += 1;
@@ -176,7 +201,8 @@ impl Limiter {
 
     fn on_rate_limited(&self, generation: u64) {
         let mut state = lock(&self.state);
-        if generation != state.generation {
+        state.limited_share = state.limited_share * (1.0 - SHARE_WEIGHT) + SHARE_WEIGHT;
+        if generation != state.generation || state.limited_share <= self.config.tolerance {
             return;
         }
         let lowered = ((state.cap as f64) * self.config.decrease_factor).floor() as usize;
