@@ -145,11 +145,31 @@ pub(crate) struct RecordArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct Upsert {
-    #[command(flatten)]
-    pub(crate) record: RecordArgs,
+    /// The connection's name.
+    pub(crate) name: String,
+    /// The record type (customer, salesOrder, customrecord_x…).
+    pub(crate) record_type: String,
+    /// Your external id for the record (leave it out with --file).
+    #[arg(conflicts_with = "file", required_unless_present = "file")]
+    pub(crate) external_id: Option<String>,
     /// The fields: a JSON object, or @FILE to read one from a file.
+    #[arg(long, conflicts_with = "file", required_unless_present = "file")]
+    pub(crate) data: Option<String>,
+    /// Upsert every record of a JSON Lines file (`-` for standard input),
+    /// one `{"externalId": "…", "fields": {…}}` per line, concurrently.
     #[arg(long)]
-    pub(crate) data: String,
+    pub(crate) file: Option<String>,
+    /// The most requests in flight (default: the connection's setting, else
+    /// 5). It is lowered while NetSuite answers 429 and raised again after.
+    #[arg(long, requires = "file")]
+    pub(crate) concurrency: Option<usize>,
+    /// Write every failed line here, with its error kind and hint, in the
+    /// same format, so `--file FAILURES` re-runs just those.
+    #[arg(long, requires = "file")]
+    pub(crate) failures: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

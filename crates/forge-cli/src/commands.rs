@@ -270,14 +270,24 @@ async fn read_fields(data: &str) -> Result<Fields, Failure> {
 }
 
 pub(crate) async fn upsert(args: args::Upsert) -> Outcome {
-    let key = record_key(&args.record)?;
-    let fields = read_fields(&args.data).await?;
+    if args.file.is_some() {
+        return crate::bulk::run(args).await;
+    }
+    let (Some(external_id), Some(data)) = (&args.external_id, &args.data) else {
+        return Err(usage(
+            ErrorKind::InvalidInput,
+            "give an external id and --data, or --file".into(),
+            "see `forge upsert --help`",
+        ));
+    };
+    let key = RecordKey::parse(&args.record_type, external_id).map_err(Failure::usage)?;
+    let fields = read_fields(data).await?;
     let store = stack::store()?;
-    let opened = stack::open(&store, &args.record.name, None).await?;
+    let opened = stack::open(&store, &args.name, None).await?;
     check_journal(&opened, &key).await?;
     let outcome =
         opened.stack.upsert(&key, &fields, &Default::default()).await.map_err(Failure::failed)?;
-    if args.record.json {
+    if args.json {
         print_json(&json!({"ok": true, "outcome": outcome, "verified": true}));
     } else {
         println!(

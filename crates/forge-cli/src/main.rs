@@ -4,6 +4,7 @@
 //! usage or configuration.
 
 mod args;
+mod bulk;
 mod commands;
 mod output;
 mod secrets;
@@ -40,7 +41,7 @@ fn wants_json(command: &Command) -> bool {
         Command::Connections(args::Connections::Show(a) | args::Connections::Remove(a)) => a.json,
         Command::Verify(a) => a.json,
         Command::Get(a) | Command::Delete(a) => a.json,
-        Command::Upsert(a) => a.record.json,
+        Command::Upsert(a) => a.json,
         Command::Recover(a) => a.json,
         Command::Netsuite(args::Netsuite::Sign(a)) => a.json,
         Command::Store(args::Store::RotateKey(a)) => a.json,

@@ -18,17 +18,25 @@ pub(crate) const USAGE: u8 = 2;
 pub(crate) struct Failure {
     pub(crate) error: Error,
     pub(crate) code: u8,
+    /// The command already printed its JSON result, error included.
+    pub(crate) json_printed: bool,
 }
 
 impl Failure {
     /// A failure of the operation itself (exit 1).
     pub(crate) fn failed(error: impl Into<Error>) -> Self {
-        Self { error: error.into(), code: FAILED }
+        Self { error: error.into(), code: FAILED, json_printed: false }
     }
 
     /// Bad usage or configuration, found before anything was done (exit 2).
     pub(crate) fn usage(error: impl Into<Error>) -> Self {
-        Self { error: error.into(), code: USAGE }
+        Self { error: error.into(), code: USAGE, json_printed: false }
+    }
+
+    /// Marks the failure as already part of the command's JSON output.
+    pub(crate) fn json_printed(mut self) -> Self {
+        self.json_printed = true;
+        self
     }
 }
 
@@ -36,7 +44,7 @@ impl From<Error> for Failure {
     /// Configuration errors are usage errors; everything else failed.
     fn from(error: Error) -> Self {
         let code = if error.kind() == ErrorKind::ConfigInvalid { USAGE } else { FAILED };
-        Self { error, code }
+        Self { error, code, json_printed: false }
     }
 }
 
@@ -76,7 +84,7 @@ pub(crate) fn render(error: &Error) -> String {
 /// Reports a failure on stderr (and as JSON on stdout with `--json`) and
 /// turns it into the exit code.
 pub(crate) fn report(failure: &Failure, json: bool) -> ExitCode {
-    if json {
+    if json && !failure.json_printed {
         print_json(&serde_json::json!({"ok": false, "error": failure.error}));
     }
     eprint!("{}", render(&failure.error));

@@ -18,6 +18,10 @@ use crate::secrets::NETSUITE;
 /// standard NetSuite account's.
 pub(crate) const DEFAULT_CONCURRENCY: usize = 5;
 
+/// The share of recent requests that may be rate limited before the
+/// governor lowers its cap.
+pub(crate) const GOVERNOR_TOLERANCE: f64 = 0.2;
+
 /// The stack every read and write goes through.
 pub(crate) type Stack = Guarded<Retry<Governed<Box<dyn Connector>>>>;
 
@@ -125,8 +129,12 @@ pub(crate) async fn open(
     let wrong_secret = connector(&connection, true)?;
     let journal = store.journal(name);
     let limit = concurrency_override.unwrap_or_else(|| concurrency(&connection.info));
+    // Tolerate a share of 429s before lowering the cap: NetSuite's pool is
+    // shared, and occasional rejections that are not this connection's
+    // overload should not halve its throughput.
+    let governor = GovernorConfig { tolerance: GOVERNOR_TOLERANCE, ..GovernorConfig::new(limit) };
     let stack = Guarded::new(
-        Retry::new(Governed::new(base, GovernorConfig::new(limit)), RetryPolicy::default()),
+        Retry::new(Governed::new(base, governor), RetryPolicy::default()),
         Arc::clone(&journal),
     );
     Ok(Opened { info: connection.info, stack, journal, wrong_secret })

@@ -44,13 +44,15 @@ pub enum ErrorKind {
     VerificationFailed,
     /// The connector does not support this operation or record type.
     Unsupported,
+    /// The user stopped the operation before it finished (Ctrl-C).
+    Cancelled,
     /// Anything else: a bug or an answer nobody expected.
     Unexpected,
 }
 
 impl ErrorKind {
     /// Every kind, for exhaustive tests and documentation.
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Unauthenticated,
         ErrorKind::PermissionDenied,
         ErrorKind::NotFound,
@@ -61,6 +63,7 @@ impl ErrorKind {
         ErrorKind::ConfigInvalid,
         ErrorKind::VerificationFailed,
         ErrorKind::Unsupported,
+        ErrorKind::Cancelled,
         ErrorKind::Unexpected,
     ];
 
@@ -77,6 +80,7 @@ impl ErrorKind {
             ErrorKind::ConfigInvalid => "ConfigInvalid",
             ErrorKind::VerificationFailed => "VerificationFailed",
             ErrorKind::Unsupported => "Unsupported",
+            ErrorKind::Cancelled => "Cancelled",
             ErrorKind::Unexpected => "Unexpected",
         }
     }

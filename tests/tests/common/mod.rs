@@ -5,22 +5,35 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use forge_netsuite_sim::SimHandle;
 use tokio::io::AsyncWriteExt;
 
-/// The `forge` binary `cargo test` built beside this test.
+/// The `forge` binary, built fresh from the workspace's sources once per
+/// test binary (a no-op when `cargo test --workspace` already built it), so
+/// these tests never run a stale binary.
 pub fn forge_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
-    let forge = dir.join("forge");
-    assert!(
-        forge.exists(),
-        "{} is missing: `cargo test --workspace` builds it (or run `cargo build -p forge-cli`)",
-        forge.display()
-    );
-    forge
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("the test's own path");
+            let dir =
+                exe.parent().and_then(Path::parent).expect("target/<profile>/deps").to_owned();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = std::process::Command::new(cargo);
+            build.args(["build", "--quiet", "--package", "forge-cli", "--bin", "forge"]);
+            if dir.file_name().is_some_and(|name| name == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("cargo runs");
+            assert!(status.success(), "building the forge binary failed");
+            let forge = dir.join("forge");
+            assert!(forge.exists(), "{} is missing after the build", forge.display());
+            forge
+        })
+        .clone()
 }
 
 /// A private `FORGE_HOME`, removed on drop.
