@@ -7,7 +7,10 @@
 //!   simulator, through the real `forge` binary.
 //! - `cargo xtask verify --live NAME`: the proof against a stored connection
 //!   to a real account.
+//! - `cargo xtask bench`: the throughput and memory benchmarks against the
+//!   simulator, written to `BENCHMARKS.md`.
 
+mod bench;
 mod tidy;
 mod verify;
 
@@ -19,7 +22,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   ci                   format check, clippy (-D warnings), then the test suite: what .ci/run runs
   verify               the full proof against the bundled NetSuite simulator
-  verify --live NAME   the full proof against stored connection NAME (a real account)";
+  verify --live NAME   the full proof against stored connection NAME (a real account)
+  bench                the benchmarks against the simulator (release build), written to BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,6 +37,8 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("bench") => bench::run(&args[1..]),
+        Some("bench-run") => bench::run_inner(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS

@@ -27,7 +27,7 @@ pub struct GovernorConfig {
     pub decrease_factor: f64,
     /// The share of calls that may be rate limited before the cap is
     /// lowered, measured as an exponentially weighted average over about the
-    /// last 32 calls. 0 lowers the cap on every rate-limit signal; a little
+    /// last 64 calls. 0 lowers the cap on every rate-limit signal; a little
     /// tolerance (0.2) keeps an ERP that rejects a share of requests at
     /// random from driving the cap down, while overload, which rejects most
     /// requests, still lowers it at once.
@@ -62,8 +62,10 @@ pub struct GovernorStats {
     pub decreases: u64,
 }
 
-/// The weight of one call in the rate-limited share (about the last 32 calls).
-const SHARE_WEIGHT: f64 = 1.0 / 32.0;
+/// The weight of one call in the rate-limited share (about the last 64
+/// calls: long enough that 10% random rejections rarely look like 20%,
+/// short enough that overload, which rejects most calls, shows within ~15).
+const SHARE_WEIGHT: f64 = 1.0 / 64.0;
 
 /// Caps the calls in flight to an inner connector, and adapts the cap to what
 /// the ERP accepts: additive increase, multiplicative decrease.
