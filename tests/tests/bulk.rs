@@ -140,19 +140,10 @@ async fn injected_faults_lose_no_record() {
     };
     let sim = Simulator::start(SimConfig { faults, ..SimConfig::default() }).await.unwrap();
     let home = Home::new();
-    let args = [
-        "connect",
-        "netsuite",
-        "--name",
-        "n",
-        "--account-id",
-        "1234567_SB1",
-        "--base-url",
-        sim.base_url(),
-        "--from-env",
-        "--no-check",
-    ];
-    assert_eq!(forge(&home, &args, &common::secret_env(&sim), None).await.code, 0);
+    assert_eq!(
+        common::connect_with(&home, &sim, "n", "1234567_SB1", &["--no-check"]).await.code,
+        0
+    );
     let file = write_file(&home, "in.jsonl", &records("f", 150));
     let run = forge(
         &home,

@@ -200,19 +200,10 @@ async fn the_proof_passes_through_429s_503s_and_dropped_connections() {
     let home = Home::new();
     // The credential check itself is not retried by `connect`, so store
     // without it and let the proof's check go through the retry layer.
-    let args = [
-        "connect",
-        "netsuite",
-        "--name",
-        "n",
-        "--account-id",
-        "1234567_SB1",
-        "--base-url",
-        sim.base_url(),
-        "--from-env",
-        "--no-check",
-    ];
-    assert_eq!(forge(&home, &args, &secret_env(&sim), None).await.code, 0);
+    assert_eq!(
+        common::connect_with(&home, &sim, "n", "1234567_SB1", &["--no-check"]).await.code,
+        0
+    );
     let run = forge(&home, &["verify", "n"], &[], None).await;
     assert_eq!(run.code, 0, "{}", run.all());
     let counts = sim.status_counts();

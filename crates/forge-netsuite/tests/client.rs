@@ -78,6 +78,18 @@ fn connector(server: &MockServer) -> NetSuite {
     connector_with(server, secrets())
 }
 
+/// Answers signed GETs matching `matcher` with a small record.
+async fn answer_signed_gets(server: &MockServer, matcher: impl Match + 'static) {
+    Mock::given(method("GET"))
+        .and(matcher)
+        .and(signed())
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "1", "companyName": "x"})),
+        )
+        .mount(server)
+        .await;
+}
+
 fn key(id: &str) -> RecordKey {
     RecordKey::parse("customer", id).unwrap()
 }
@@ -194,14 +206,7 @@ async fn a_wrong_secret_is_unauthenticated_with_the_realm_in_the_hint() {
 #[tokio::test]
 async fn odd_external_ids_are_encoded_into_the_path_and_signed_as_sent() {
     let server = server().await;
-    Mock::given(method("GET"))
-        .and(path_regex("^/services/rest/record/v1/customer/eid:"))
-        .and(signed())
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": "1", "companyName": "x"})),
-        )
-        .mount(&server)
-        .await;
+    answer_signed_gets(&server, path_regex("^/services/rest/record/v1/customer/eid:")).await;
     let netsuite = connector(&server);
     let ids = ["a b", "a/b", "a?b=c", "a#b", "100%", "a|b", "a+b", "ünï-日本", "%41", "~._-"];
     for id in ids {
@@ -221,14 +226,7 @@ async fn odd_external_ids_are_encoded_into_the_path_and_signed_as_sent() {
 #[tokio::test]
 async fn query_parameters_are_signed_but_never_put_in_the_header() {
     let server = server().await;
-    Mock::given(method("GET"))
-        .and(path("/services/rest/record/v1/customer/eid:A"))
-        .and(signed())
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": "1", "companyName": "x"})),
-        )
-        .mount(&server)
-        .await;
+    answer_signed_gets(&server, path("/services/rest/record/v1/customer/eid:A")).await;
     let opts = GetOptions { fields: Some(vec!["companyName".into(), "email".into()]) };
     connector(&server).get(&key("A"), &opts).await.unwrap().unwrap();
     let request = &server.received_requests().await.unwrap()[0];

@@ -131,16 +131,19 @@ pub async fn forge(
 
 /// `forge connect netsuite --from-env` to `sim` as connection `name`.
 pub async fn connect(home: &Home, sim: &SimHandle, name: &str, account_id: &str) -> Run {
-    let args = [
-        "connect",
-        "netsuite",
-        "--name",
-        name,
-        "--account-id",
-        account_id,
-        "--base-url",
-        sim.base_url(),
-        "--from-env",
-    ];
+    connect_with(home, sim, name, account_id, &[]).await
+}
+
+/// The same, with `extra` flags (`--no-check`, `--concurrency N`…).
+pub async fn connect_with(
+    home: &Home,
+    sim: &SimHandle,
+    name: &str,
+    account_id: &str,
+    extra: &[&str],
+) -> Run {
+    let mut args = vec!["connect", "netsuite", "--name", name, "--account-id", account_id];
+    args.extend(["--base-url", sim.base_url(), "--from-env"]);
+    args.extend_from_slice(extra);
     forge(home, &args, &secret_env(sim), None).await
 }
