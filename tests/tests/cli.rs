@@ -331,3 +331,24 @@ async fn canary_secrets_appear_in_no_output_and_only_sealed_in_forge_home() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_takes_the_probe_fields_a_record_type_needs() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let home = Home::new();
+    assert_eq!(connect(&home, &sim, "n", "1234567_SB1").await.code, 0);
+    let fields = r#"{"memo": "Forge probe", "subsidiary": {"id": "1"}}"#;
+    let run = forge(
+        &home,
+        &["verify", "n", "--record-type", "salesOrder", "--fields", fields, "--json"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(run.json()["record_type"], "salesOrder");
+    let run = forge(&home, &["verify", "n", "--fields", r#"{"total": 5}"#], &[], None).await;
+    assert_eq!(run.code, 2, "nothing for the update to change is a usage error: {}", run.all());
+    assert!(run.stderr.contains("hint: include at least one text field"), "{}", run.all());
+    assert!(sim.records("salesOrder").is_empty(), "the probe cleaned up after itself");
+}

@@ -125,6 +125,11 @@ pub(crate) struct Verify {
     /// The record type of the probe record.
     #[arg(long, default_value = "customer")]
     pub(crate) record_type: String,
+    /// The probe record's fields, a JSON object or @FILE (default:
+    /// companyName and comments, which every customer has). The update step
+    /// appends " (updated)" to each string value.
+    #[arg(long)]
+    pub(crate) fields: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,

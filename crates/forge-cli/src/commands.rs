@@ -158,7 +158,11 @@ pub(crate) async fn verify(args: args::Verify) -> Outcome {
     let record_type = RecordType::new(&args.record_type).map_err(Failure::usage)?;
     let store = stack::store()?;
     let Opened { info, stack, wrong_secret, .. } = stack::open(&store, &args.name, None).await?;
-    let options = ProofOptions::for_type(record_type);
+    let options = match &args.fields {
+        Some(fields) => ProofOptions::with_fields(record_type, read_fields(fields).await?)
+            .map_err(Failure::usage)?,
+        None => ProofOptions::for_type(record_type),
+    };
     if !args.json {
         println!(
             "Proving connection {:?} ({}) through the guarded, retrying, governed stack",

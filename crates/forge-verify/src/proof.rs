@@ -57,6 +57,37 @@ impl ProofOptions {
     }
 }
 
+impl ProofOptions {
+    /// A probe of `record_type` with the caller's own fields, for record
+    /// types or accounts that need more than a name (a OneWorld customer
+    /// needs a subsidiary). The update step writes the same fields with
+    /// " (updated)" appended to every string value.
+    ///
+    /// Returns [`ErrorKind::InvalidInput`] when no field is a string, since
+    /// the update would then change nothing.
+    pub fn with_fields(record_type: RecordType, create: Fields) -> Result<Self> {
+        let update: Fields = create
+            .iter()
+            .map(|(name, value)| match value {
+                serde_json::Value::String(text) => {
+                    (name.clone(), json!(format!("{text} (updated)")))
+                }
+                other => (name.clone(), other.clone()),
+            })
+            .collect();
+        if update == create {
+            return Err(forge_core::Error::new(
+                ErrorKind::InvalidInput,
+                "the probe fields have no string value for the update step to change",
+            )
+            .with_hint(
+                r#"include at least one text field, such as {"companyName": "Forge probe"}"#,
+            ));
+        }
+        Ok(Self { record_type, prefix: "forge-proof".into(), create, update })
+    }
+}
+
 /// A unique external id: the prefix, the Unix time and 8 random hex digits.
 fn run_id(prefix: &str) -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());

@@ -188,3 +188,22 @@ async fn every_run_uses_a_new_external_id() {
     let b = prove(&Memory::default(), &ProofOptions::customer(), None).await;
     assert_ne!(a.external_id, b.external_id);
 }
+
+#[tokio::test]
+async fn the_caller_can_choose_the_probe_fields() {
+    let record_type = forge_core::RecordType::new("salesOrder").unwrap();
+    let fields = forge_core::Fields::from_value(
+        serde_json::json!({"memo": "probe", "subsidiary": {"id": "1"}, "total": 5}),
+    )
+    .unwrap();
+    let options = ProofOptions::with_fields(record_type.clone(), fields.clone()).unwrap();
+    assert_eq!(options.update.get("memo"), Some(&serde_json::json!("probe (updated)")));
+    assert_eq!(options.update.get("total"), Some(&serde_json::json!(5)));
+    let report = prove(&Memory::default(), &options, None).await;
+    assert!(report.passed, "{report}");
+    assert_eq!(report.record_type, "salesOrder");
+
+    let numbers = forge_core::Fields::from_value(serde_json::json!({"total": 5})).unwrap();
+    let err = ProofOptions::with_fields(record_type, numbers).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
