@@ -119,9 +119,9 @@ impl Progress {
             None => ProgressBar::new_spinner(),
         };
         let template = if total.is_some() {
-            "{bar:30} {pos}/{len} records  {per_sec}  eta {eta}  {msg}"
+            "{bar:30} {pos}/{len} records  eta {eta}  {msg}"
         } else {
-            "{spinner} {pos} records  {per_sec}  {msg}"
+            "{spinner} {pos} records  {msg}"
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
@@ -133,8 +133,9 @@ impl Progress {
         let done = summary.written + summary.failed;
         match self {
             Self::Bar(bar) => {
+                let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
                 bar.set_position(done);
-                bar.set_message(format!("{} failed", summary.failed + summary.bad_lines));
+                bar.set_message(format!("{rate:.1} records/s  {} failed", summary.failed + summary.bad_lines));
             }
             Self::Plain { last } if last.elapsed() >= PLAIN_PROGRESS_EVERY => {
                 *last = Instant::now();
