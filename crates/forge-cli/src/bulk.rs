@@ -135,7 +135,10 @@ impl Progress {
             Self::Bar(bar) => {
                 let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
                 bar.set_position(done);
-                bar.set_message(format!("{rate:.1} records/s  {} failed", summary.failed + summary.bad_lines));
+                bar.set_message(format!(
+                    "{rate:.1} records/s  {} failed",
+                    summary.failed + summary.bad_lines
+                ));
             }
             Self::Plain { last } if last.elapsed() >= PLAIN_PROGRESS_EVERY => {
                 *last = Instant::now();
