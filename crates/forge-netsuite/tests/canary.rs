@@ -7,7 +7,7 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use forge_core::{Connector, Fields, RecordKey};
-use forge_netsuite::{AccountId, Credentials, NetSuite, NetSuiteConfig, parse_base_url};
+use forge_netsuite::{AccountId, Credentials, NetSuite, NetSuiteConfig};
 use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -17,10 +17,8 @@ fn key(id: &str) -> RecordKey {
 }
 
 fn connector_with(server: &MockServer, secrets: [String; 4]) -> NetSuite {
-    let mut config = NetSuiteConfig::new(AccountId::parse("1234567-sb1").unwrap());
-    config.base_url = Some(parse_base_url(&server.uri()).unwrap());
-    let [ck, cs, tk, ts] = secrets;
-    NetSuite::new(config, Credentials::new(ck.into(), cs.into(), tk.into(), ts.into())).unwrap()
+    let config = NetSuiteConfig::new(AccountId::parse("1234567-sb1").unwrap());
+    NetSuite::new(config.with_base_url(&server.uri()).unwrap(), Credentials::from(secrets)).unwrap()
 }
 
 /// Collects everything `tracing` writes.

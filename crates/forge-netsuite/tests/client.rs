@@ -10,7 +10,7 @@ use common::{header_params, pct, verify_request};
 use forge_core::{
     Connector, DeleteOutcome, ErrorKind, Fields, GetOptions, RecordKey, Retry, RetryPolicy,
 };
-use forge_netsuite::{AccountId, Credentials, NetSuite, NetSuiteConfig, parse_base_url};
+use forge_netsuite::{AccountId, Credentials, NetSuite, NetSuiteConfig};
 use serde_json::json;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
@@ -68,10 +68,8 @@ async fn server() -> MockServer {
 }
 
 fn connector_with(server: &MockServer, secrets: [String; 4]) -> NetSuite {
-    let mut config = NetSuiteConfig::new(AccountId::parse("1234567-sb1").unwrap());
-    config.base_url = Some(parse_base_url(&server.uri()).unwrap());
-    let [ck, cs, tk, ts] = secrets;
-    NetSuite::new(config, Credentials::new(ck.into(), cs.into(), tk.into(), ts.into())).unwrap()
+    let config = NetSuiteConfig::new(AccountId::parse("1234567-sb1").unwrap());
+    NetSuite::new(config.with_base_url(&server.uri()).unwrap(), Credentials::from(secrets)).unwrap()
 }
 
 fn connector(server: &MockServer) -> NetSuite {
@@ -272,12 +270,9 @@ async fn an_unreachable_host_is_unavailable_and_retryable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let mut config = NetSuiteConfig::new(AccountId::parse("1234567").unwrap());
-    config.base_url = Some(parse_base_url(&format!("http://127.0.0.1:{port}")).unwrap());
-    let [ck, cs, tk, ts] = secrets();
-    let netsuite =
-        NetSuite::new(config, Credentials::new(ck.into(), cs.into(), tk.into(), ts.into()))
-            .unwrap();
+    let config = NetSuiteConfig::new(AccountId::parse("1234567").unwrap());
+    let config = config.with_base_url(&format!("http://127.0.0.1:{port}")).unwrap();
+    let netsuite = NetSuite::new(config, Credentials::from(secrets())).unwrap();
     let err = netsuite.get(&key("A"), &Default::default()).await.unwrap_err();
     assert_eq!((err.kind(), err.is_retryable()), (ErrorKind::Unavailable, true));
     assert!(err.to_string().contains("could not connect"), "{err}");
@@ -291,13 +286,12 @@ async fn a_timeout_is_unavailable_and_says_how_long_it_waited() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
         .mount(&server)
         .await;
-    let mut config = NetSuiteConfig::new(AccountId::parse("1234567-sb1").unwrap());
-    config.base_url = Some(parse_base_url(&server.uri()).unwrap());
-    config.timeout = Duration::from_millis(200);
-    let [ck, cs, tk, ts] = secrets();
-    let netsuite =
-        NetSuite::new(config, Credentials::new(ck.into(), cs.into(), tk.into(), ts.into()))
-            .unwrap();
+    let config = NetSuiteConfig::new(AccountId::parse("1234567-sb1").unwrap());
+    let config = NetSuiteConfig {
+        timeout: Duration::from_millis(200),
+        ..config.with_base_url(&server.uri()).unwrap()
+    };
+    let netsuite = NetSuite::new(config, Credentials::from(secrets())).unwrap();
     let err = netsuite.get(&key("A"), &Default::default()).await.unwrap_err();
     assert_eq!((err.kind(), err.is_retryable()), (ErrorKind::Unavailable, true));
     assert!(err.to_string().contains("did not answer within 200ms"), "{err}");
