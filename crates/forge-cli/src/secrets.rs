@@ -95,7 +95,15 @@ pub(crate) fn read(source: Source) -> Result<[SecretString; 4], Failure> {
             }
         }
     }
-    let mut values = values.into_iter();
-    let mut next = || values.next().unwrap_or_else(|| SecretString::from(String::new()));
-    Ok([next(), next(), next(), next()])
+    four(values)
+}
+
+/// The four secrets collected in [`NETSUITE`]'s order, as an array.
+pub(crate) fn four(values: Vec<SecretString>) -> Result<[SecretString; 4], Failure> {
+    values.try_into().map_err(|values: Vec<SecretString>| {
+        Failure::failed(Error::new(
+            ErrorKind::Unexpected,
+            format!("expected the 4 NetSuite secrets, found {}", values.len()),
+        ))
+    })
 }

@@ -77,9 +77,8 @@ fn connector(connection: &Connection, wrong_secret: bool) -> Result<Box<dyn Conn
                 secrets[3] =
                     SecretString::from("forge-verify-deliberately-wrong-token-secret".to_owned());
             }
-            let mut secrets = secrets.into_iter();
-            let mut next = || secrets.next().unwrap_or_else(|| SecretString::from(String::new()));
-            let credentials = Credentials::new(next(), next(), next(), next());
+            let [ck, cs, tk, ts] = crate::secrets::four(secrets)?;
+            let credentials = Credentials::new(ck, cs, tk, ts);
             Ok(Box::new(NetSuite::new(config, credentials)?))
         }
         other => Err(Failure::usage(
