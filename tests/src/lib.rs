@@ -1,6 +1,7 @@
-//! End-to-end tests for Forge live in `tests/tests/`; they run the real
-//! `forge` binary against the NetSuite simulator. This library is empty: the
-//! package exists to hold those tests, which arrive with the CLI (issue #6).
+//! Forge's end-to-end tests live in `tests/tests/`: they build and run the
+//! real `forge` binary against an in-process NetSuite simulator, one
+//! temporary `FORGE_HOME` per test. This library holds no code of its own;
+//! it compiles the README's examples.
 
 /// Compiles the README's Rust examples as doc tests. They live here because
 /// this package sees every crate the README shows.
