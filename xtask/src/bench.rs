@@ -8,13 +8,15 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use forge_core::{Connector, Fields, RecordKey};
 use forge_netsuite::{AccountId, Credentials, NetSuite, NetSuiteConfig};
 use forge_netsuite_sim::{SimConfig, SimFaults, SimHandle, Simulator};
 use serde_json::{Value, json};
+
+use crate::harness::{TempDir, connect_to_sim};
 
 /// Requests a guarded upsert makes: snapshot read, write, verifying read.
 const REQUESTS_PER_RECORD: f64 = 3.0;
@@ -92,24 +94,6 @@ fn forge_binary() -> Result<PathBuf, String> {
     }
 }
 
-/// A scratch directory for one scenario.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Result<Self, String> {
-        let path = std::env::temp_dir().join(format!("forge-bench-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn write_records(path: &Path, prefix: &str, n: usize) -> Result<(), String> {
     let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
     let mut out = std::io::BufWriter::new(file);
@@ -121,36 +105,10 @@ fn write_records(path: &Path, prefix: &str, n: usize) -> Result<(), String> {
 }
 
 /// Connects `forge` to `sim` and bulk-upserts `n` records; the summary.
-fn bulk(sim: &SimHandle, scratch: &Scratch, n: usize, concurrency: usize) -> Result<Value, String> {
+fn bulk(sim: &SimHandle, scratch: &TempDir, n: usize, concurrency: usize) -> Result<Value, String> {
     let forge = forge_binary()?;
     let home = scratch.0.join("home");
-    let mut connect = Command::new(&forge)
-        .args([
-            "connect",
-            "netsuite",
-            "--name",
-            "bench",
-            "--account-id",
-            sim.account_id(),
-            "--base-url",
-            sim.base_url(),
-            "--stdin",
-            "--no-check",
-        ])
-        .env("FORGE_HOME", &home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    if let Some(mut stdin) = connect.stdin.take() {
-        for secret in sim.secrets() {
-            writeln!(stdin, "{secret}").map_err(|e| e.to_string())?;
-        }
-    }
-    if !connect.wait().map_err(|e| e.to_string())?.success() {
-        return Err("forge connect failed".into());
-    }
+    connect_to_sim(&forge, &home, sim, "bench", sim.account_id(), &["--no-check"], true)?;
     let input = scratch.0.join("records.jsonl");
     write_records(&input, "bench", n)?;
     let output = Command::new(&forge)
@@ -183,7 +141,7 @@ async fn bulk_scenario(
     let sim = Simulator::start(SimConfig { faults, ..SimConfig::default() })
         .await
         .map_err(|e| e.to_string())?;
-    let scratch = Scratch::new(name)?;
+    let scratch = TempDir::new(&format!("bench-{name}"))?;
     eprintln!("xtask bench: {name}: {n} records…");
     let summary = tokio::task::block_in_place(|| bulk(&sim, &scratch, n, concurrency))?;
     let counts = sim.status_counts();

@@ -11,6 +11,7 @@
 //!   simulator, written to `BENCHMARKS.md`.
 
 mod bench;
+mod harness;
 mod tidy;
 mod verify;
 

@@ -4,12 +4,13 @@
 //! `--live NAME` it runs the proof against a stored connection instead, and
 //! fails (never skips) when it cannot.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use forge_netsuite_sim::{SimConfig, Simulator};
+
+use crate::harness::{TempDir, connect_to_sim};
 
 /// Builds `forge` and returns the path of the binary.
 fn build_forge() -> Result<PathBuf, String> {
@@ -35,28 +36,6 @@ fn build_forge() -> Result<PathBuf, String> {
     let forge = Path::new(target).join("debug").join("forge");
     eprintln!("xtask verify: built in {:.1} s", started.elapsed().as_secs_f64());
     Ok(forge)
-}
-
-/// A fresh private directory for `FORGE_HOME`, removed on drop.
-struct TempHome(PathBuf);
-
-impl TempHome {
-    fn new() -> Result<Self, String> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path =
-            std::env::temp_dir().join(format!("forge-xtask-verify-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("could not create {}: {e}", path.display()))?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for TempHome {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The offline proof against the bundled simulator.
@@ -86,37 +65,11 @@ fn run_offline() -> Result<ExitCode, String> {
         sim.account_id(),
         sim.base_url()
     );
-    let home = TempHome::new()?;
+    let home = TempDir::new("verify")?;
 
     // Connect exactly as a user would: the secrets on standard input, the
     // credential check against the simulator, sealed into the store.
-    let mut connect = Command::new(&forge)
-        .args([
-            "connect",
-            "netsuite",
-            "--name",
-            "simulator",
-            "--account-id",
-            "1234567-sb1",
-            "--base-url",
-            sim.base_url(),
-            "--stdin",
-        ])
-        .env("FORGE_HOME", &home.0)
-        .env_remove("FORGE_MASTER_KEY")
-        .env_remove("FORGE_MASTER_KEY_FILE")
-        .stdin(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not run {}: {e}", forge.display()))?;
-    if let Some(mut stdin) = connect.stdin.take() {
-        for secret in sim.secrets() {
-            writeln!(stdin, "{secret}").map_err(|e| format!("could not pass the secrets: {e}"))?;
-        }
-    }
-    let connected = connect.wait().map_err(|e| format!("forge connect did not finish: {e}"))?;
-    if !connected.success() {
-        return Err("`forge connect` failed (see above)".into());
-    }
+    connect_to_sim(&forge, &home.0, &sim, "simulator", "1234567-sb1", &[], false)?;
 
     let proof = Command::new(&forge)
         .args(["verify", "simulator"])
