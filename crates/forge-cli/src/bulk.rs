@@ -165,7 +165,7 @@ pub(crate) async fn run(args: Upsert) -> Outcome {
     let source = args.file.clone().unwrap_or_else(|| "-".into());
     let store = stack::store()?;
     let opened = stack::open(&store, &args.name, args.concurrency).await?;
-    let cap = args.concurrency.unwrap_or_else(|| stack::concurrency(&opened.info));
+    let cap = args.concurrency.unwrap_or_else(|| stack::concurrency(opened.info()));
     let unsettled: HashSet<RecordKey> =
         opened.journal.unsettled().await?.into_iter().map(|(_, entry)| entry.key).collect();
     if !unsettled.is_empty() {

@@ -157,7 +157,9 @@ pub(crate) async fn connections(command: args::Connections) -> Outcome {
 pub(crate) async fn verify(args: args::Verify) -> Outcome {
     let record_type = RecordType::new(&args.record_type).map_err(Failure::usage)?;
     let store = stack::store()?;
-    let Opened { info, stack, wrong_secret, .. } = stack::open(&store, &args.name, None).await?;
+    let opened = stack::open(&store, &args.name, None).await?;
+    let wrong_secret = opened.wrong_secret()?;
+    let info = opened.info();
     let options = match &args.fields {
         Some(fields) => ProofOptions::with_fields(record_type, read_fields(fields).await?)
             .map_err(Failure::usage)?,
@@ -170,7 +172,7 @@ pub(crate) async fn verify(args: args::Verify) -> Outcome {
         );
     }
     let json = args.json;
-    let report = prove_with(&stack, &options, Some(wrong_secret.as_ref()), &mut |step| {
+    let report = prove_with(&opened.stack, &options, Some(wrong_secret.as_ref()), &mut |step| {
         if !json {
             println!("{step}");
         }
@@ -207,18 +209,18 @@ async fn check_journal(opened: &Opened, key: &RecordKey) -> Outcome {
     warn(&format!(
         "{} write(s) of {:?} were interrupted and never finished:",
         unsettled.len(),
-        opened.info.name
+        opened.info().name
     ));
     for (id, entry) in &unsettled {
         eprintln!("  entry {}: {} {}", id.0, entry.operation, entry.key);
     }
-    eprintln!("  run `forge recover {}` to roll them back or confirm them", opened.info.name);
+    eprintln!("  run `forge recover {}` to roll them back or confirm them", opened.info().name);
     if unsettled.iter().any(|(_, entry)| &entry.key == key) {
         return Err(Failure::failed(
             Error::new(ErrorKind::Conflict, format!("{key} has an unfinished write from before"))
                 .with_hint(format!(
                     "run `forge recover {}` first, so its before-image is not lost",
-                    opened.info.name
+                    opened.info().name
                 )),
         ));
     }

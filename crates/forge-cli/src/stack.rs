@@ -27,12 +27,23 @@ pub(crate) type Stack = Guarded<Retry<Governed<Box<dyn Connector>>>>;
 
 /// A stored connection, ready to use.
 pub(crate) struct Opened {
-    pub(crate) info: ConnectionInfo,
+    /// The stored connection, secrets opened.
+    pub(crate) connection: Connection,
     pub(crate) stack: Stack,
     pub(crate) journal: Arc<dyn Journal>,
+}
+
+impl Opened {
+    /// The connection's name, connector and config.
+    pub(crate) fn info(&self) -> &ConnectionInfo {
+        &self.connection.info
+    }
+
     /// The same connector with a deliberately wrong token secret, for the
-    /// proof's negative step.
-    pub(crate) wrong_secret: Box<dyn Connector>,
+    /// proof's negative step; built only when asked for.
+    pub(crate) fn wrong_secret(&self) -> Result<Box<dyn Connector>, Failure> {
+        connector(&self.connection, true)
+    }
 }
 
 /// Opens the credential store the environment points at.
@@ -125,7 +136,6 @@ pub(crate) async fn open(
 ) -> Result<Opened, Failure> {
     let connection = store.get(name).await?;
     let base = connector(&connection, false)?;
-    let wrong_secret = connector(&connection, true)?;
     let journal = store.journal(name);
     let limit = concurrency_override.unwrap_or_else(|| concurrency(&connection.info));
     // Tolerate a share of 429s before lowering the cap: NetSuite's pool is
@@ -136,5 +146,5 @@ pub(crate) async fn open(
         Retry::new(Governed::new(base, governor), RetryPolicy::default()),
         Arc::clone(&journal),
     );
-    Ok(Opened { info: connection.info, stack, journal, wrong_secret })
+    Ok(Opened { connection, stack, journal })
 }
