@@ -110,9 +110,18 @@ enum Progress {
 }
 
 impl Progress {
+    /// Whether any progress is shown, and so whether the input's total is
+    /// worth a first pass over the file to count.
+    fn shown(json: bool) -> bool {
+        std::io::stderr().is_terminal() || !json
+    }
+
     fn new(total: Option<u64>, json: bool) -> Self {
+        if !Self::shown(json) {
+            return Self::Quiet;
+        }
         if !std::io::stderr().is_terminal() {
-            return if json { Self::Quiet } else { Self::Plain { last: Instant::now() } };
+            return Self::Plain { last: Instant::now() };
         }
         let bar = match total {
             Some(total) => ProgressBar::new(total),
@@ -183,7 +192,8 @@ pub(crate) async fn run(args: Upsert) -> Outcome {
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| read_error(&format!("could not open {source}"), e))?;
-        (Box::new(BufReader::new(file)), count_lines(path).await)
+        let total = if Progress::shown(args.json) { count_lines(path).await } else { None };
+        (Box::new(BufReader::new(file)), total)
     };
     let mut failures = match &args.failures {
         Some(path) => Some(BufWriter::new(
