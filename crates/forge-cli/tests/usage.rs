@@ -5,14 +5,19 @@
 
 use std::process::{Command, Output};
 
+/// Runs `forge` with no secrets in its environment and a private home.
 fn forge(args: &[&str]) -> Output {
     let home = std::env::temp_dir().join(format!("forge-usage-{}", std::process::id()));
-    Command::new(env!("CARGO_BIN_EXE_forge"))
-        .args(args)
-        .env("FORGE_HOME", &home)
-        .env_remove("RUST_LOG")
-        .output()
-        .unwrap()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_forge"));
+    for var in [
+        "NETSUITE_CONSUMER_KEY",
+        "NETSUITE_CONSUMER_SECRET",
+        "NETSUITE_TOKEN_ID",
+        "NETSUITE_TOKEN_SECRET",
+    ] {
+        command.env_remove(var);
+    }
+    command.args(args).env("FORGE_HOME", &home).env_remove("RUST_LOG").output().unwrap()
 }
 
 fn stderr(output: &Output) -> String {
@@ -92,20 +97,16 @@ fn sign_refuses_a_bad_nonce_and_missing_secrets() {
         "no!",
     ]);
     assert_eq!(output.status.code(), Some(2));
-    let output = Command::new(env!("CARGO_BIN_EXE_forge"))
-        .args([
-            "netsuite",
-            "sign",
-            "--account-id",
-            "1234567",
-            "--method",
-            "GET",
-            "--url",
-            "https://x/y",
-        ])
-        .env_remove("NETSUITE_CONSUMER_KEY")
-        .output()
-        .unwrap();
+    let output = forge(&[
+        "netsuite",
+        "sign",
+        "--account-id",
+        "1234567",
+        "--method",
+        "GET",
+        "--url",
+        "https://x/y",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("NETSUITE_CONSUMER_KEY is not set"));
 }
